@@ -1,0 +1,15 @@
+/** The store contract: every driver runs exactly this. */
+import type { StoreFixture } from '../fixtures.js';
+import { fleetContract } from './fleet.js';
+import { leaseContract } from './leases.js';
+import { recordsContract } from './records.js';
+import { taskContract } from './tasks.js';
+import { tenancyContract } from './tenancy.js';
+
+export function storeContract(fixture: StoreFixture): void {
+  leaseContract(fixture);
+  taskContract(fixture);
+  fleetContract(fixture);
+  tenancyContract(fixture);
+  recordsContract(fixture);
+}

@@ -30,7 +30,7 @@ function boundary(folder, banned) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/peers/**', 'bench/results/**', 'test/fixtures/**'] },
+  { ignores: ['dist/**', '.tmp/**', 'node_modules/**', 'bench/peers/**', 'bench/results/**', 'test/fixtures/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -7,6 +7,7 @@ import { registerVersion } from './commands/version.js';
 import { registerConfig } from './commands/config.js';
 import { registerDb } from './commands/db.js';
 import { registerUp } from './commands/up.js';
+import { registerServe } from './commands/serve.js';
 import { CliError } from './output.js';
 
 export function buildProgram(): Command {
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerUp(program);
+  registerServe(program);
   registerVersion(program);
   registerConfig(program);
   registerDb(program);

@@ -13,6 +13,7 @@ import { LineCounter, parse as parseYaml, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configKeys, configSchema, SECRET_KEYS } from './schema.js';
 import type { Config, ConfigKey } from './schema.js';
+import { deepFreeze, deletePath, getPath, isPlainObject, lastSegment, setPath, withoutNulls, type Tree } from './tree.js';
 
 export interface ConfigProblem {
   /** Dotted key path; empty for a problem with the file as a whole. */
@@ -47,7 +48,6 @@ export interface LoadConfigOptions {
   flags?: Record<string, unknown>;
 }
 
-type Tree = Record<string, unknown>;
 interface Entry {
   path: string;
   value: unknown;
@@ -333,63 +333,6 @@ function editDistance(a: string, b: string): number {
 
 // --- small tree helpers ------------------------------------------------------------------------
 
-function isPlainObject(v: unknown): v is Tree {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** YAML `key:` with no value means "not set here", so the default (or a lower source) applies. */
-function withoutNulls(v: unknown): unknown {
-  if (v === null) return undefined;
-  if (Array.isArray(v)) return v;
-  if (!isPlainObject(v)) return v;
-  // fromEntries defines own properties, so a `__proto__` key stays a key (and is reported as unknown).
-  return Object.fromEntries(
-    Object.entries(v).flatMap(([k, child]) => {
-      const kept = withoutNulls(child);
-      return kept === undefined ? [] : [[k, kept]];
-    }),
-  );
-}
-
-function getPath(tree: Tree, path: string): unknown {
-  let node: unknown = tree;
-  for (const part of path === '' ? [] : path.split('.')) {
-    if (!isPlainObject(node) || !Object.hasOwn(node, part)) return undefined;
-    node = node[part];
-  }
-  return node;
-}
-
-function setPath(tree: Tree, path: string, value: unknown): void {
-  const parts = path.split('.');
-  let node = tree;
-  for (const part of parts.slice(0, -1)) {
-    const next = Object.hasOwn(node, part) ? node[part] : undefined;
-    if (!isPlainObject(next)) define(node, part, {});
-    node = node[part] as Tree;
-  }
-  define(node, parts[parts.length - 1]!, value);
-}
-
-/** defineProperty rather than assignment, so a key named `__proto__` cannot change a prototype. */
-function define(node: Tree, key: string, value: unknown): void {
-  Object.defineProperty(node, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-function deletePath(tree: Tree, path: string): void {
-  const parts = path.split('.');
-  const parent = getPath(tree, parts.slice(0, -1).join('.'));
-  if (isPlainObject(parent)) delete parent[parts[parts.length - 1]!];
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
-}
-
 function safeYaml(text: string): unknown {
   try {
     return parseYaml(text);
@@ -400,10 +343,6 @@ function safeYaml(text: string): unknown {
 
 function nonEmpty(v: string | undefined): string | undefined {
   return v === undefined || v === '' ? undefined : v;
-}
-
-function lastSegment(path: string): string {
-  return path.slice(path.lastIndexOf('.') + 1);
 }
 
 function errorCode(err: unknown): string {

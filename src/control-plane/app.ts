@@ -3,7 +3,7 @@
  * route, the OpenAPI document and the /docs reference. No port is opened here; `app.inject` drives it
  * in-process in tests and server.ts listens.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { newId } from '../domain/ids.js';
@@ -20,8 +20,9 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function buildApp(cp: ControlPlane, routes: RouteDef[] = allRoutes()): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: cp.log as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
-    requestIdLogLabel: 'request_id',
+    // Fastify's own per-request lines are off: the onResponse hook below logs what we need, with
+    // request_id as the label every other line in request scope uses.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : newId('req', cp.clock.now());

@@ -41,8 +41,14 @@ export async function buildApp(cp: ControlPlane, routes: RouteDef[] = allRoutes(
   });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    cp.metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
-    if (reply.statusCode >= 500) req.log.warn({ status: reply.statusCode, route, method: req.method }, 'request failed');
+    const status = reply.statusCode;
+    // A stream's duration is the life of its connection, not a latency.
+    if (route !== '/api/v1/events') cp.metrics.httpDuration.observe({ method: req.method, route, status: String(status) }, reply.elapsedTime / 1000);
+    // The route pattern, never req.url: query strings can carry preview tokens and URL signatures.
+    const line = { method: req.method, route, status, duration_ms: Math.round(reply.elapsedTime * 10) / 10 };
+    if (status >= 500) req.log.warn(line, 'request failed');
+    else if (route === '/metrics' || route === '/health' || route === '/ready') req.log.debug(line, 'request');
+    else req.log.info(line, 'request');
   });
 
   app.setErrorHandler((err, req, reply) => {

@@ -6,12 +6,12 @@
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import pino from 'pino';
 import type { Config } from '../config/index.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { buildApp } from './app.js';
+import { createLogger } from './observability/logger.js';
 import { bootstrapAdminKey } from './auth/bootstrap.js';
 import { createControlPlane } from './compose.js';
 import type { ControlPlane } from './deps.js';
@@ -40,7 +40,7 @@ export interface RunningServer {
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const { config } = o;
   const clock = o.clock ?? systemClock;
-  const log = o.log ?? pino({ level: config.logging.level });
+  const log = o.log ?? createLogger(config.logging);
   const db = config.database;
   const store = openStore({ driver: db.driver, path: db.driver === 'sqlite' ? resolve(db.path) : undefined, dsn: db.dsn, poolSize: db.pool_size, clock });
   const shutdown = new AbortController();

@@ -47,6 +47,7 @@ export interface WorkersTable {
   status: string;
   cordoned: number;
   drain_deadline_at: number | null;
+  drain_requested_at: number | null;
   drain_migrate: number;
   providers: string;
   capabilities: string;

@@ -35,7 +35,8 @@ function handlerFor(cp: ControlPlane, route: RouteDef) {
       if (creds.kind === 'malformed') throw new Unauthorized('malformed credentials');
       if (route.auth.kind !== 'public' && route.auth.kind !== 'signed') {
         principal = await authenticate(creds, cp.auth, cp.store);
-        if (creds.kind !== 'none' && principal.kind === 'anonymous') throw new Unauthorized('invalid credentials');
+        // /metrics takes its own token (checked by its handler), which is not an API key.
+        if (creds.kind !== 'none' && principal.kind === 'anonymous' && route.auth.kind !== 'metrics') throw new Unauthorized('invalid credentials');
       }
       limitRate(cp, principal, req, reply);
       const decision = authorize(route.auth, principal, rawParams);
@@ -44,7 +45,7 @@ function handlerFor(cp: ControlPlane, route: RouteDef) {
       const query = validate(route.query, req.query ?? {}, 'query');
       const body = route.rawBody ? undefined : validate(route.body, req.body ?? (route.body ? {} : undefined), 'body');
       const result = await route.handler({ params, query, body, principal, requestId: req.id, req, reply, cp });
-      if (auditAction) await writeAudit(cp, route, auditAction, principal, req, 'ok', rawParams);
+      if (auditAction) await writeAudit(cp, route, auditAction, principal, req, 'ok', rawParams, undefined, result?.auditResource);
       if (result === undefined) return reply;
       if (result.headers) void reply.headers(result.headers);
       return reply.code(result.status ?? 200).send(result.body);
@@ -79,13 +80,14 @@ async function writeAudit(
   outcome: 'ok' | 'denied' | 'error',
   params: Record<string, string | undefined>,
   err?: unknown,
+  created?: { type: string; id: string },
 ): Promise<void> {
   const actor = actorOf(principal);
-  const resourceId = route.auditResource ? (params[route.auditResource.param] ?? null) : null;
+  const resourceId = created?.id ?? (route.auditResource ? (params[route.auditResource.param] ?? null) : null);
   await cp.audit({
     ...actor,
     action,
-    resourceType: route.auditResource?.type ?? null,
+    resourceType: created?.type ?? route.auditResource?.type ?? null,
     resourceId,
     outcome,
     requestId: req.id,

@@ -36,7 +36,15 @@ export interface HandlerInput<P, Q, B> {
 }
 
 /** A JSON reply; or `undefined` when the handler has already sent a raw/streamed reply itself. */
-export type HandlerResult = { status?: number; body: unknown; headers?: Record<string, string> } | undefined;
+export type HandlerResult =
+  | {
+      status?: number;
+      body: unknown;
+      headers?: Record<string, string>;
+      /** The resource a create made, for the audit record (path parameters name it otherwise). */
+      auditResource?: { type: string; id: string };
+    }
+  | undefined;
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
 

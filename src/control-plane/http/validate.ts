@@ -8,6 +8,11 @@ export function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, wh
   if (result.success) return result.data;
   const fields: Record<string, string> = {};
   for (const issue of result.error.issues) {
+    // zod reports every unknown key in one issue; the API promises one detail per offending field.
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) fields[[where, ...issue.path.map(String), key].join('.')] ??= 'unknown field';
+      continue;
+    }
     const path = [where, ...issue.path.map(String)].join('.');
     fields[path] ??= issue.message;
   }

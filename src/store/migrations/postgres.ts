@@ -1,4 +1,4 @@
-import { INITIAL_TABLES } from './tables.js';
+import { DRAIN_REQUESTED, INITIAL_TABLES } from './tables.js';
 import type { Migration } from './versions.js';
 
 function postgres(statement: string): string {
@@ -10,4 +10,5 @@ function postgres(statement: string): string {
 
 export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 1, name: 'initial', statements: INITIAL_TABLES.map(postgres) },
+  { version: 2, name: 'worker_drain_requested', statements: DRAIN_REQUESTED.map(postgres) },
 ];

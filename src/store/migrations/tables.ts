@@ -198,3 +198,9 @@ export const INITIAL_TABLES: string[] = [
     PRIMARY KEY (tenant_id, scope, key)
   )`,
 ];
+
+/**
+ * Version 2: a drain is remembered apart from the status, so a draining worker that goes stale and
+ * comes back resumes draining instead of taking new work (the status alone is overwritten by stale).
+ */
+export const DRAIN_REQUESTED: string[] = [`ALTER TABLE workers ADD COLUMN drain_requested_at {int64}`];

@@ -69,3 +69,20 @@ export async function pruneIdempotencyKeys(ctx: QueryContext): Promise<number> {
   const r = await ctx.db.deleteFrom('idempotency_keys').where('expires_at', '<=', ctx.now()).executeTakeFirst();
   return Number(r.numDeletedRows);
 }
+
+/**
+ * Take over a claim whose request never finished (its process died before completing or abandoning
+ * it): delete it if it is still unanswered and was made at or before `claimedBefore` (store clock ms).
+ * True when a claim was removed and the caller may claim the key afresh.
+ */
+export async function releaseStaleIdempotencyClaim(ctx: QueryContext, k: { tenantId: string; scope: string; key: string }, claimedBefore: number): Promise<boolean> {
+  const r = await ctx.db
+    .deleteFrom('idempotency_keys')
+    .where('tenant_id', '=', k.tenantId)
+    .where('scope', '=', k.scope)
+    .where('key', '=', k.key)
+    .where('response', 'is', null)
+    .where('created_at', '<=', claimedBefore)
+    .executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}

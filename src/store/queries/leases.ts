@@ -177,3 +177,22 @@ export async function countLiveLeases(ctx: QueryContext, holderId: string): Prom
     .executeTakeFirst();
   return Number(row?.n ?? 0);
 }
+
+/** Live leases per holder, for the liveness sweep (drain completion) in one query. */
+export async function countLiveLeasesByHolder(ctx: QueryContext): Promise<Record<string, number>> {
+  const rows = await ctx.db
+    .selectFrom('leases')
+    .select(['holder_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('expires_at', '>', ctx.now())
+    .groupBy('holder_id')
+    .execute();
+  return Object.fromEntries(rows.map((r) => [r.holder_id, Number(r.n)]));
+}
+
+/** Every live lease a holder has (optionally of one resource type): a worker's heartbeat inventory check. */
+export async function liveLeasesHeldBy(ctx: QueryContext, holderId: string, resourceType?: string): Promise<Lease[]> {
+  let q = ctx.db.selectFrom('leases').selectAll().where('holder_id', '=', holderId).where('expires_at', '>', ctx.now());
+  if (resourceType !== undefined) q = q.where('resource_type', '=', resourceType);
+  const rows = await q.orderBy('resource_type').orderBy('resource_id').execute();
+  return rows.map(toLease);
+}

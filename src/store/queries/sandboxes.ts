@@ -12,6 +12,7 @@ import type { SandboxesTable } from '../schema.js';
 import { scoped } from '../scope.js';
 import type { Lease, NewSandbox, Page, PageRequest, SandboxFilter, SandboxRecord, TenantScope } from '../types.js';
 import { acquireLease, checkFence } from './leases.js';
+import { ensureTenant } from './tenants.js';
 
 export function toSandbox(row: SandboxesTable): SandboxRecord {
   const num = (v: number | null) => (v === null ? null : Number(v));
@@ -299,4 +300,94 @@ export async function sandboxUsage(ctx: QueryContext, tenantId: string): Promise
     .where('state', 'not in', ['stopped', 'failed', 'expired'])
     .executeTakeFirst();
   return { sandboxes: Number(row?.n ?? 0), cpuMilli: Number(row?.cpu ?? 0), memoryMb: Number(row?.mem ?? 0) };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Added for sandbox creation, placement and the pending loop (control-plane/services/sandbox-*.ts).
+
+/** Null means unlimited. */
+export interface SandboxQuotaLimits {
+  maxSandboxes: number | null;
+  maxCpuMilli: number | null;
+  maxMemoryMb: number | null;
+}
+
+export type QuotaCheckedCreate =
+  | { kind: 'created'; sandbox: SandboxRecord }
+  | { kind: 'exceeded'; limit: 'max_sandboxes' | 'max_cpu' | 'max_memory_mb'; usage: SandboxUsage };
+
+/**
+ * Create a pending sandbox only if the tenant stays within its limits. The usage count and the insert
+ * are one transaction that first locks the tenant's row, so two concurrent creates (on two replicas)
+ * cannot both see room for one more; without limits there is nothing to serialise and no lock is taken.
+ * The tenant is created if it does not exist yet (an admin acting for a new tenant).
+ */
+export async function createSandboxWithinQuota(ctx: QueryContext, s: NewSandbox, limits: SandboxQuotaLimits): Promise<QuotaCheckedCreate> {
+  return inTransaction(ctx, async (tx) => {
+    await ensureTenant(tx, s.tenantId);
+    if (limits.maxSandboxes === null && limits.maxCpuMilli === null && limits.maxMemoryMb === null) {
+      return { kind: 'created', sandbox: await createSandbox(tx, s) };
+    }
+    // A no-op UPDATE takes the row lock on PostgreSQL; SQLite has one writer and needs none.
+    await tx.db.updateTable('tenants').set({ updated_at: sql<number>`updated_at` }).where('id', '=', s.tenantId).execute();
+    const usage = await sandboxUsage(tx, s.tenantId);
+    if (limits.maxSandboxes !== null && usage.sandboxes + 1 > limits.maxSandboxes) return { kind: 'exceeded', limit: 'max_sandboxes', usage };
+    if (limits.maxCpuMilli !== null && usage.cpuMilli + s.resources.cpuMilli > limits.maxCpuMilli) return { kind: 'exceeded', limit: 'max_cpu', usage };
+    if (limits.maxMemoryMb !== null && usage.memoryMb + s.resources.memoryMb > limits.maxMemoryMb) return { kind: 'exceeded', limit: 'max_memory_mb', usage };
+    return { kind: 'created', sandbox: await createSandbox(tx, s) };
+  });
+}
+
+/**
+ * Record what the worker answered to a spawn: its runtime handle, and `runtime` (service port,
+ * capabilities, warnings) merged into the spec under `runtime`. Only for the placement that spawned it
+ * (`generation`) and while it still holds its worker; a stale answer changes nothing.
+ */
+export async function recordSandboxRuntime(
+  ctx: QueryContext,
+  id: string,
+  generation: number,
+  runtimeId: string,
+  runtime: Record<string, unknown>,
+): Promise<SandboxRecord | undefined> {
+  return inTransaction(ctx, async (tx) => {
+    const live: SandboxState[] = ['starting', 'running', 'idle'];
+    const before = await tx.db.selectFrom('sandboxes').select('spec').where('id', '=', id).where('generation', '=', generation).where('state', 'in', live).executeTakeFirst();
+    if (!before) return undefined;
+    const spec = { ...fromJson<Record<string, unknown>>(before.spec), runtime };
+    const row = await tx.db
+      .updateTable('sandboxes')
+      .set({ runtime_id: runtimeId, spec: toJson(spec), updated_at: tx.now() })
+      .where('id', '=', id)
+      .where('generation', '=', generation)
+      .where('state', 'in', live)
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toSandbox(row) : undefined;
+  });
+}
+
+/** Say why a sandbox is still where it is (a pending sandbox's last placement rejection). */
+export async function noteSandboxReason(ctx: QueryContext, id: string, state: SandboxState, reason: string): Promise<boolean> {
+  const r = await ctx.db
+    .updateTable('sandboxes')
+    .set({ state_reason: reason, updated_at: ctx.now() })
+    .where('id', '=', id)
+    .where('state', '=', state)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** Pending sandboxes whose queue deadline (store clock) has passed: the pending loop fails them. */
+export async function listOverdueSandboxes(ctx: QueryContext, limit: number): Promise<SandboxRecord[]> {
+  const rows = await ctx.db
+    .selectFrom('sandboxes')
+    .selectAll()
+    .where('state', '=', 'pending')
+    .where('queued_until', 'is not', null)
+    .where('queued_until', '<=', ctx.now())
+    .orderBy('queued_until')
+    .limit(limit)
+    .execute();
+  return rows.map(toSandbox);
 }

@@ -42,3 +42,15 @@ export async function deleteTemplate(ctx: QueryContext, scope: TenantScope, name
   const r = await scopedDelete(ctx.db.deleteFrom('templates').where('name', '=', name), scope).executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
 }
+
+/** Create a template only if the name is free; undefined when the tenant already has one by that name. */
+export async function insertTemplate(ctx: QueryContext, tenantId: string, name: string, spec: Record<string, unknown>): Promise<TemplateRecord | undefined> {
+  const now = ctx.now();
+  const row = await ctx.db
+    .insertInto('templates')
+    .values({ tenant_id: tenantId, name, spec: toJson(spec), created_at: now, updated_at: now })
+    .onConflict((oc) => oc.columns(['tenant_id', 'name']).doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  return row ? toTemplate(row) : undefined;
+}

@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
-import type { QueryContext } from '../context.js';
+import { taskMachine } from '../../domain/states/task.js';
+import { sandboxMachine } from '../../domain/states/sandbox.js';
+import { inTransaction, type QueryContext } from '../context.js';
 import { decodeCursor, toPage } from '../pagination.js';
 import type { QuotasTable, TenantsTable } from '../schema.js';
 import type { Page, PageRequest, Quota, TenantRecord } from '../types.js';
@@ -74,4 +76,62 @@ export async function putQuota(ctx: QueryContext, tenantId: string, q: Quota): P
     .returningAll()
     .executeTakeFirstOrThrow();
   return toQuota(row);
+}
+
+/** Create a tenant; undefined when one with this id already exists (the caller answers 409). */
+export async function createTenant(ctx: QueryContext, id: string, name: string): Promise<TenantRecord | undefined> {
+  const now = ctx.now();
+  const row = await ctx.db
+    .insertInto('tenants')
+    .values({ id, name, created_at: now, updated_at: now })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  return row ? toTenant(row) : undefined;
+}
+
+/** What keeps a tenant alive: live sandboxes, unfinished tasks, templates and unrevoked keys. */
+export interface TenantHoldings {
+  sandboxes: number;
+  tasks: number;
+  templates: number;
+  apiKeys: number;
+}
+
+export async function tenantHoldings(ctx: QueryContext, id: string): Promise<TenantHoldings> {
+  // Sequential, not Promise.all: inside a transaction the queries share one connection anyway.
+  const count = async (q: { executeTakeFirst(): Promise<{ n: number | string | bigint } | undefined> }) => Number((await q.executeTakeFirst())?.n ?? 0);
+  const sandboxes = await count(
+    ctx.db.selectFrom('sandboxes').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', id).where('state', 'not in', [...sandboxMachine.terminal]),
+  );
+  const tasks = await count(
+    ctx.db.selectFrom('tasks').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', id).where('state', 'not in', [...taskMachine.terminal]),
+  );
+  const templates = await count(ctx.db.selectFrom('templates').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', id));
+  const apiKeys = await count(ctx.db.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', id).where('revoked_at', 'is', null));
+  return { sandboxes, tasks, templates, apiKeys };
+}
+
+export type PurgeTenantResult = { kind: 'deleted' } | { kind: 'not_found' } | { kind: 'in_use'; holdings: TenantHoldings };
+
+/**
+ * Delete a tenant that holds nothing live. Its history (terminal sandboxes and tasks, revoked keys,
+ * its quota) goes with it: otherwise the foreign keys would keep every tenant that ever ran anything
+ * alive forever. Audit records and events have no foreign key and stay. On PostgreSQL the tenant row
+ * is locked first, so a sandbox or key created for it concurrently either commits before the count
+ * (and is counted) or waits and then fails its foreign-key check.
+ */
+export async function purgeTenant(ctx: QueryContext, id: string): Promise<PurgeTenantResult> {
+  return inTransaction(ctx, async (tx) => {
+    let lock = tx.db.selectFrom('tenants').select('id').where('id', '=', id);
+    if (tx.driver.rowLocks) lock = lock.forUpdate();
+    if (!(await lock.executeTakeFirst())) return { kind: 'not_found' };
+    const holdings = await tenantHoldings(tx, id);
+    if (Object.values(holdings).some((n) => n > 0)) return { kind: 'in_use', holdings };
+    await tx.db.deleteFrom('sandboxes').where('tenant_id', '=', id).execute();
+    await tx.db.deleteFrom('tasks').where('tenant_id', '=', id).execute();
+    await tx.db.deleteFrom('api_keys').where('tenant_id', '=', id).execute();
+    await tx.db.deleteFrom('tenants').where('id', '=', id).execute();
+    return { kind: 'deleted' };
+  });
 }

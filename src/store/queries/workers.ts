@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import type { WorkerStatus } from '../../domain/states/worker.js';
-import { bool, bit, fromJson, toJson, type QueryContext } from '../context.js';
+import { bool, bit, fromJson, inTransaction, toJson, type QueryContext } from '../context.js';
 import { decodeCursor, toPage } from '../pagination.js';
 import type { WorkersTable } from '../schema.js';
 import type { HeartbeatInput, Page, PageRequest, WorkerRecord } from '../types.js';
@@ -17,7 +17,7 @@ export function toWorker(row: WorkersTable): WorkerRecord {
     version: row.version,
     status: row.status as WorkerStatus,
     cordoned: bool(Number(row.cordoned)),
-    drain: row.status === 'draining' || row.status === 'drained' || drainDeadline !== null
+    drain: row.status === 'draining' || row.status === 'drained' || drainDeadline !== null || row.drain_requested_at !== null
       ? { deadlineAt: drainDeadline, migrate: bool(Number(row.drain_migrate)) }
       : null,
     providers: fromJson(row.providers),
@@ -52,6 +52,7 @@ export async function recordHeartbeat(ctx: QueryContext, hb: HeartbeatInput): Pr
   const nextStatus = sql<string>`CASE
     WHEN excluded.status = 'draining' AND workers.status <> 'drained' THEN 'draining'
     WHEN workers.status IN ('draining', 'drained') THEN workers.status
+    WHEN workers.drain_requested_at IS NOT NULL THEN 'draining'
     ELSE excluded.status END`;
   const previous = await ctx.db.selectFrom('workers').select('status').where('id', '=', hb.id).executeTakeFirst();
   const row = await ctx.db
@@ -156,7 +157,7 @@ export async function startDrain(ctx: QueryContext, id: string, deadlineAt: numb
   const now = ctx.now();
   const row = await ctx.db
     .updateTable('workers')
-    .set({ status: sql<string>`CASE WHEN status IN ('stale', 'lost') THEN status ELSE 'draining' END`, drain_deadline_at: deadlineAt, drain_migrate: bit(migrate), status_changed_at: now, updated_at: now })
+    .set({ status: sql<string>`CASE WHEN status IN ('stale', 'lost') THEN status ELSE 'draining' END`, drain_deadline_at: deadlineAt, drain_requested_at: now, drain_migrate: bit(migrate), status_changed_at: now, updated_at: now })
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirst();
@@ -171,4 +172,107 @@ export async function deleteWorker(ctx: QueryContext, id: string): Promise<boole
 export async function countWorkersByStatus(ctx: QueryContext): Promise<Record<string, number>> {
   const rows = await ctx.db.selectFrom('workers').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
+
+/** Sandbox states that still tie a sandbox to the worker it was placed on. */
+const ATTACHED_STATES = ['starting', 'running', 'idle', 'stopping', 'lost'];
+
+/**
+ * Drain completion: draining → drained, only while the worker holds no live lease and no sandbox is
+ * still attached to it (one whose lease lapsed is still on the worker until something moves it) —
+ * judged in the same statement, so work that appears between a sweep's read and this write keeps the
+ * drain open. The deadline is cleared: a drained worker that later restarts (and so goes stale and
+ * comes back) is a fresh worker, and must not be re-drained by a leftover deadline.
+ */
+export async function completeDrain(ctx: QueryContext, id: string): Promise<WorkerRecord | undefined> {
+  const now = ctx.now();
+  const row = await ctx.db
+    .updateTable('workers')
+    .set({ status: 'drained', drain_deadline_at: null, status_changed_at: now, updated_at: now })
+    .where('id', '=', id)
+    .where('status', '=', 'draining')
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('leases').select('leases.holder_id').whereRef('leases.holder_id', '=', 'workers.id').where('leases.expires_at', '>', now))))
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('sandboxes').select('sandboxes.id').whereRef('sandboxes.worker_id', '=', 'workers.id').where('sandboxes.state', 'in', ATTACHED_STATES))))
+    .returningAll()
+    .executeTakeFirst();
+  return row ? toWorker(row) : undefined;
+}
+
+/**
+ * Cancel a drain (uncordon): draining/drained → online and the drain settings cleared. A worker that
+ * is itself draining (SIGTERM) says so again in its next heartbeat, which puts it back to draining.
+ * Undefined when there is no such worker.
+ */
+export async function endDrain(ctx: QueryContext, id: string): Promise<HeartbeatResult | undefined> {
+  return inTransaction(ctx, async (tx) => {
+    const before = await tx.db.selectFrom('workers').select('status').where('id', '=', id).executeTakeFirst();
+    if (!before) return undefined;
+    const now = tx.now();
+    const draining = before.status === 'draining' || before.status === 'drained';
+    const row = await tx.db
+      .updateTable('workers')
+      .set({
+        status: draining ? 'online' : before.status,
+        drain_deadline_at: null,
+        drain_requested_at: null,
+        drain_migrate: 0,
+        status_changed_at: draining ? now : sql<number>`status_changed_at`,
+        updated_at: now,
+      })
+      .where('id', '=', id)
+      .where('status', '=', before.status)
+      .returningAll()
+      .executeTakeFirst();
+    // The status moved under us (a sweep or heartbeat): report the worker as it is now.
+    const worker = row ? toWorker(row) : await getWorker(tx, id);
+    return worker ? { worker, previousStatus: before.status as WorkerStatus } : undefined;
+  });
+}
+
+/**
+ * Registry repair (admin): record a heartbeat on the worker's behalf and bring a stale or lost worker
+ * back online, for when the sweep judged wrongly (a clock jump, a partition that has healed). Other
+ * statuses are kept. Undefined when there is no such worker.
+ */
+export async function repairHeartbeat(ctx: QueryContext, id: string): Promise<HeartbeatResult | undefined> {
+  return inTransaction(ctx, async (tx) => {
+    const before = await tx.db.selectFrom('workers').select('status').where('id', '=', id).executeTakeFirst();
+    if (!before) return undefined;
+    const now = tx.now();
+    const revive = before.status === 'stale' || before.status === 'lost';
+    const row = await tx.db
+      .updateTable('workers')
+      .set({
+        status: sql<string>`CASE WHEN status IN ('stale', 'lost') THEN 'online' ELSE status END`,
+        status_changed_at: revive ? now : sql<number>`status_changed_at`,
+        last_heartbeat_at: now,
+        updated_at: now,
+      })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return { worker: toWorker(row), previousStatus: before.status as WorkerStatus };
+  });
+}
+
+/**
+ * Lost workers that still hold something: a live lease, or a sandbox not yet moved off them. Loss
+ * handling is re-run for these on every sweep, so a replica that died halfway through handling a loss
+ * (or a sandbox placed in a race with the loss) is finished by the next sweep of any replica.
+ */
+export async function lostWorkersHoldingWork(ctx: QueryContext): Promise<string[]> {
+  const now = ctx.now();
+  const rows = await ctx.db
+    .selectFrom('workers')
+    .select('workers.id')
+    .where('workers.status', '=', 'lost')
+    .where((eb) =>
+      eb.or([
+        eb.exists(eb.selectFrom('sandboxes').select('sandboxes.id').whereRef('sandboxes.worker_id', '=', 'workers.id').where('sandboxes.state', 'in', ATTACHED_STATES)),
+        eb.exists(eb.selectFrom('leases').select('leases.holder_id').whereRef('leases.holder_id', '=', 'workers.id').where('leases.expires_at', '>', now)),
+      ]),
+    )
+    .orderBy('workers.id')
+    .execute();
+  return rows.map((r) => r.id);
 }

@@ -13,6 +13,7 @@ import { newId } from '../../../src/domain/ids.js';
 import { buildApp } from '../../../src/control-plane/app.js';
 import { generateSecret, hashSecret } from '../../../src/control-plane/auth/secrets.js';
 import { createControlPlane } from '../../../src/control-plane/compose.js';
+import { createLogger } from '../../../src/control-plane/observability/logger.js';
 import type { ControlPlane } from '../../../src/control-plane/deps.js';
 import type { WorkerRpc } from '../../../src/control-plane/rpc/client.js';
 import { openSqlite } from '../../../src/store/sqlite/driver.js';
@@ -76,7 +77,8 @@ export async function startTestControlPlane(o: TestControlPlaneOptions = {}): Pr
   const store = createStore(openSqlite({ path: config.database.path, clock }), clock);
   await store.migrate();
   const lines = o.logLines;
-  const log = pino({ level: lines ? 'trace' : 'silent' }, lines ? { write: (line: string) => void lines.push(line) } : undefined);
+  // With capture on, the real logger (and so the real redaction) writes the lines the leak checks search.
+  const log = lines ? createLogger({ level: 'trace', format: 'json' }, { write: (line: string) => void lines.push(line) }) : pino({ level: 'silent' });
   const shutdown = new AbortController();
   const cp = createControlPlane({ config, store, clock, log, rpc: o.rpc, shutdown: shutdown.signal, replicaId: 'cp-test' });
   const app = await buildApp(cp);

@@ -1,0 +1,12 @@
+/**
+ * The Drover SDK's public entry: the API client (`createClient`) and its errors and types. The task
+ * worker (`createTaskWorker`, 04-tasks.md) will be exported from here too.
+ */
+export { createClient, type ClientOptions, type DroverClient } from './client.js';
+export { DroverApiError, DroverConnectionError } from './errors.js';
+export type { EventStream, EventStreamOptions, EventsApi } from './events.js';
+export type { Lister } from './list.js';
+export type { AuditApi, AuditFilter, KeysApi, TenantsApi, WorkerTokensApi } from './admin.js';
+export type { SandboxesApi, SandboxFilter, TemplatesApi } from './sandboxes.js';
+export type { LeaseFilter, LeasesApi, WorkersApi } from './workers.js';
+export type * from './types.js';

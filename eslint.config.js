@@ -50,5 +50,5 @@ export default tseslint.config(
     },
   },
   ...Object.entries(forbidden).map(([folder, banned]) => boundary(folder, banned)),
-  { files: ['src/cli/**/*.ts', 'scripts/**', 'bin/**', 'test/**'], rules: { 'no-console': 'off' } },
+  { files: ['src/cli/**/*.ts', 'scripts/**', 'bin/**', 'test/**', 'bench/**'], rules: { 'no-console': 'off' } },
 );

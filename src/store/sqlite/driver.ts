@@ -23,7 +23,7 @@ export function openSqlite(options: SqliteOptions): Driver {
   raw.pragma('synchronous = NORMAL');
   raw.pragma('busy_timeout = 5000');
   raw.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   const clock = options.clock;
   return {
     name: 'sqlite',
@@ -48,4 +48,30 @@ export function openSqlite(options: SqliteOptions): Driver {
 
 function hasCode(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}
+
+/** How many distinct SQL texts keep a prepared statement. Queries are built from a fixed set of shapes. */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely prepares a statement for every query it runs; preparing costs more than running most of our
+ * queries. Statements are reused by SQL text (safe: better-sqlite3 runs each to completion
+ * synchronously, so one statement is never in use twice at once). Least recently used ones go first.
+ */
+function withStatementCache(raw: BetterSqlite3.Database): ConstructorParameters<typeof SqliteDialect>[0]['database'] {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => raw.close(),
+    prepare(sqlText: string) {
+      let stmt = cache.get(sqlText);
+      if (stmt) {
+        cache.delete(sqlText);
+      } else {
+        stmt = raw.prepare(sqlText);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(sqlText, stmt);
+      return stmt;
+    },
+  } as ConstructorParameters<typeof SqliteDialect>[0]['database'];
 }

@@ -1,0 +1,4 @@
+import { blobContract } from './contract.js';
+import { fsFixture } from './fixtures.js';
+
+blobContract(fsFixture);

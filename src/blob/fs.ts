@@ -38,7 +38,7 @@ export interface FsBlobStoreOptions {
   signingKey: string;
   maxUrlTtlMs: number;
   /** Origin (and optional path prefix) of the control plane as clients reach it, e.g. `https://drover.example`. */
-  publicBaseUrl: string;
+  publicBaseUrl: string | (() => string);
   clock: Clock;
 }
 
@@ -178,7 +178,7 @@ export class FsBlobStore implements BlobStore {
     const k = normalizeKey(key);
     const method = op === 'put' ? 'PUT' : 'GET';
     const expiresAt = this.opts.clock.now() + capTtl(ttlMs, this.opts.maxUrlTtlMs);
-    return { url: buildSignedUrl(this.opts.publicBaseUrl, method, k, expiresAt, this.opts.signingKey), expiresAt, method };
+    return { url: buildSignedUrl(typeof this.opts.publicBaseUrl === 'function' ? this.opts.publicBaseUrl() : this.opts.publicBaseUrl, method, k, expiresAt, this.opts.signingKey), expiresAt, method };
   }
 
   /** Streams the body into a new temp file, fsyncs it, and returns its inode for the meta record. */

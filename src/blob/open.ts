@@ -8,8 +8,11 @@ import { S3BlobStore } from './s3.js';
 import type { ArtifactsSettings, BlobStore } from './types.js';
 
 export interface BlobStoreDeps {
-  /** Base of the fs driver's presigned URLs: the control plane as clients reach it (`server.public_url`). */
-  publicBaseUrl: string;
+  /**
+   * Base of the fs driver's presigned URLs: the control plane as clients reach it (`server.public_url`).
+   * A function when it is known only once the server listens (port 0 in tests).
+   */
+  publicBaseUrl: string | (() => string);
   clock?: Clock | undefined;
 }
 

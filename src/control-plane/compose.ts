@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
+import { openBlobStore } from '../blob/open.js';
+import type { BlobStore } from '../blob/types.js';
 import type { Config } from '../config/index.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import type { Store } from '../store/store.js';
@@ -23,6 +25,9 @@ export interface ControlPlaneOptions {
   clock?: Clock;
   log?: Logger;
   rpc?: WorkerRpc;
+  blobs?: BlobStore;
+  /** The listening address, once known (server.ts); `server.public_url` wins when configured. */
+  listenUrl?: () => string | undefined;
   replicaId?: string;
   /** Aborted at shutdown. */
   shutdown?: AbortSignal;
@@ -33,6 +38,8 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const log = o.log ?? pino({ level: o.config.logging.level });
   const metrics = createMetrics();
   const rl = o.config.rate_limit;
+  const server = o.config.server;
+  const publicUrl = () => (server.public_url ?? o.listenUrl?.() ?? `http://${server.host}:${server.port}`).replace(/\/+$/, '');
   return {
     config: o.config,
     store: o.store,
@@ -40,6 +47,8 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
     log,
     metrics,
     rpc: o.rpc ?? createHttpRpc({ clock }),
+    blobs: o.blobs ?? openBlobStore(o.config.artifacts, { publicBaseUrl: publicUrl, clock }),
+    publicUrl,
     events: createEventBus(o.store, log),
     auth: {
       enabled: o.config.auth.enabled,

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
+import type { BlobStore } from '../blob/types.js';
 import type { Config } from '../config/index.js';
 import type { Store } from '../store/store.js';
 import type { AuditEntry } from '../store/types.js';
@@ -21,6 +22,10 @@ export interface ControlPlane {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly rpc: WorkerRpc;
+  /** Artifacts: fs (URLs signed by this control plane) or s3 (presigned by S3). */
+  readonly blobs: BlobStore;
+  /** How clients reach this control plane: `server.public_url`, else the address it listens on. */
+  publicUrl(): string;
   readonly events: EventBus;
   readonly auth: AuthSettings;
   readonly rateLimiter: RateLimiter | undefined;

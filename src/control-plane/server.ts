@@ -52,14 +52,17 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       const created = await bootstrapAdminKey(store, clock, keyFile);
       if (created) bootstrapKey = { key: created.key, file: created.file };
     }
-    const cp = createControlPlane({ config, store, clock, log, shutdown: shutdown.signal });
+    // Known once listening (port 0 picks one); signed artifact URLs need it.
+    const listening: { url?: string } = {};
+    const cp = createControlPlane({ config, store, clock, log, shutdown: shutdown.signal, listenUrl: () => listening.url });
     const app = await buildApp(cp);
-    const address = await app.listen({ host: config.server.host, port: config.server.port });
+    const url = await app.listen({ host: config.server.host, port: config.server.port });
+    listening.url = url;
     const loops = startBackgroundLoops(cp, shutdown.signal);
-    log.info({ address, replica: cp.replicaId, driver: store.driver }, 'control plane listening');
+    log.info({ address: url, replica: cp.replicaId, driver: store.driver }, 'control plane listening');
     let stopping: Promise<void> | undefined;
     return {
-      url: address,
+      url,
       app,
       cp,
       store,

@@ -8,6 +8,14 @@ import { registerConfig } from './commands/config.js';
 import { registerDb } from './commands/db.js';
 import { registerUp } from './commands/up.js';
 import { registerServe } from './commands/serve.js';
+import { registerSandbox } from './commands/sandbox.js';
+import { registerTemplate } from './commands/template.js';
+import { registerWorkers } from './commands/workers.js';
+import { registerLeases } from './commands/leases.js';
+import { registerKeys } from './commands/keys.js';
+import { registerWorkerTokens } from './commands/worker-tokens.js';
+import { registerTenants } from './commands/tenants.js';
+import { registerAudit } from './commands/audit.js';
 import { CliError } from './output.js';
 
 export function buildProgram(): Command {
@@ -19,6 +27,14 @@ export function buildProgram(): Command {
     .exitOverride();
   registerUp(program);
   registerServe(program);
+  registerSandbox(program);
+  registerTemplate(program);
+  registerWorkers(program);
+  registerLeases(program);
+  registerKeys(program);
+  registerWorkerTokens(program);
+  registerTenants(program);
+  registerAudit(program);
   registerVersion(program);
   registerConfig(program);
   registerDb(program);

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadConfig } from '../../config/index.js';
-import { openStore, type Store } from '../../store/index.js';
+import type { Store } from '../../store/index.js';
 import { printJson } from '../output.js';
 
 interface DbOptions {
@@ -25,7 +25,7 @@ function withDatabaseOptions(cmd: Command): Command {
     .option('--json', 'machine-readable output');
 }
 
-function openFromOptions(opts: DbOptions): Store {
+async function openFromOptions(opts: DbOptions): Promise<Store> {
   const flags: Record<string, unknown> = {};
   if (opts.driver) flags['database.driver'] = opts.driver;
   if (opts.path) flags['database.path'] = opts.path;
@@ -35,6 +35,8 @@ function openFromOptions(opts: DbOptions): Store {
   }
   const config = loadConfig({ configFile: opts.config, env: process.env, flags });
   const db = config.database;
+  // The store (kysely, native SQLite) loads only for db commands.
+  const { openStore } = await import('../../store/index.js');
   return openStore({ driver: db.driver, path: db.path ? resolve(db.path) : undefined, dsn: db.dsn, poolSize: 2 });
 }
 
@@ -48,7 +50,7 @@ export function registerDb(program: Command): void {
   const db = program.command('db').description('database schema and backups');
 
   withDatabaseOptions(db.command('migrate').description('apply pending schema migrations (a no-op when up to date)')).action(async (opts: DbOptions) => {
-    const store = openFromOptions(opts);
+    const store = await openFromOptions(opts);
     try {
       const result = await store.migrate();
       if (opts.json) printJson(result);
@@ -62,7 +64,7 @@ export function registerDb(program: Command): void {
   withDatabaseOptions(db.command('backup').description('write a consistent backup (SQLite: a database file; PostgreSQL: pg_dump custom format)'))
     .option('--out <file>', 'where to write it (default ./drover-data/backups/drover-<time>.<ext>)')
     .action(async (opts: DbOptions & { out?: string }) => {
-      const store = openFromOptions(opts);
+      const store = await openFromOptions(opts);
       try {
         const stamp = new Date().toISOString().replace(/[:.]/g, '-');
         const target = resolve(opts.out ?? `./drover-data/backups/drover-${stamp}.${store.driver === 'sqlite' ? 'db' : 'dump'}`);

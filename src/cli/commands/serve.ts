@@ -3,7 +3,6 @@
  */
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
-import { startServer } from '../../control-plane/server.js';
 
 interface ServeOptions {
   config?: string;
@@ -23,6 +22,8 @@ export function registerServe(program: Command): void {
       if (opts.host !== undefined) flags['server.host'] = opts.host;
       if (opts.port !== undefined) flags['server.port'] = Number(opts.port);
       const config = loadConfig({ configFile: opts.config, env: process.env, flags });
+      // Loaded here, not at the top: every other CLI command would pay for Fastify, the store and S3.
+      const { startServer } = await import('../../control-plane/server.js');
       const server = await startServer({ config });
       process.stdout.write(`drover: control plane listening on ${server.url}\n`);
       if (server.bootstrapKey) {

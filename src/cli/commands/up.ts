@@ -5,7 +5,6 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadConfig } from '../../config/index.js';
-import { openStore } from '../../store/index.js';
 
 export function registerUp(program: Command): void {
   program
@@ -15,6 +14,7 @@ export function registerUp(program: Command): void {
     .action(async (opts: { config?: string }) => {
       const config = loadConfig({ configFile: opts.config, env: process.env });
       const db = config.database;
+      const { openStore } = await import('../../store/index.js');
       const store = openStore({ driver: db.driver, path: db.path ? resolve(db.path) : undefined, dsn: db.dsn, poolSize: 2 });
       try {
         const result = await store.migrate();

@@ -41,6 +41,9 @@ export async function mintOnce(
       return { status: 201, body: minted.record, resourceId: minted.resourceId };
     },
   );
-  if (result.replayed || secret === undefined) return { status: result.status, body: result.body, headers: { 'idempotent-replayed': 'true' } };
-  return { status: 201, body: { ...(result.body as Record<string, unknown>), [secret.field]: secret.value } };
+  // The audit record names what was created: a key or token id, never its secret.
+  const id = (result.body as { id?: unknown } | undefined)?.id;
+  const auditResource = typeof id === 'string' ? { type: scope === 'admin.keys.create' ? 'api_key' : 'worker_token', id } : undefined;
+  if (result.replayed || secret === undefined) return { status: result.status, body: result.body, headers: { 'idempotent-replayed': 'true' }, auditResource };
+  return { status: 201, body: { ...(result.body as Record<string, unknown>), [secret.field]: secret.value }, auditResource };
 }

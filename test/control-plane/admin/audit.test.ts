@@ -77,6 +77,8 @@ describe('admin: audit log', () => {
       { actor_type: 'key', actor_id: adminId, tenant_id: 'default', action: 'admin.keys.create', outcome: 'ok', remote_addr: '127.0.0.1' },
     );
     assert.equal(new Date(create.at).toISOString(), create.at);
+    // A create names what it made (the key's id, never the key).
+    assert.deepEqual({ resource_type: create.resource_type, resource_id: create.resource_id }, { resource_type: 'api_key', resource_id: keyId });
     const revoke = page.items.find((i) => i.request_id === 'req-revoke-1');
     assert.deepEqual(
       { action: revoke?.action, resource_type: revoke?.resource_type, resource_id: revoke?.resource_id, outcome: revoke?.outcome },

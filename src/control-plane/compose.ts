@@ -4,6 +4,7 @@
  * through here, so there is one way to wire a control plane.
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { openBlobStore } from '../blob/open.js';
@@ -35,6 +36,9 @@ export interface ControlPlaneOptions {
 
 export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const clock = o.clock ?? systemClock;
+  const shutdown = o.shutdown ?? new AbortController().signal;
+  // Every held long poll and stream listens for shutdown; there can be thousands at once.
+  setMaxListeners(0, shutdown);
   const log = o.log ?? pino({ level: o.config.logging.level });
   const metrics = createMetrics();
   const rl = o.config.rate_limit;
@@ -60,7 +64,7 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
     rateLimiter: rl.enabled ? new RateLimiter(clock, rl.requests_per_minute, rl.burst) : undefined,
     replicaId: o.replicaId ?? `cp-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     startedAt: clock.now(),
-    shutdown: o.shutdown ?? new AbortController().signal,
+    shutdown,
     async audit(entry) {
       try {
         await o.store.audit.append(entry);

@@ -79,7 +79,13 @@ export const waitTaskQuery = z.strictObject({
 });
 
 export const taskArtifact = z.object({ key: z.string(), size: z.number().int().nullable(), url: z.string(), expires_at: z.string() });
-export const taskArtifactsView = z.object({ items: z.array(taskArtifact) });
+/** `next_cursor` (added with the broker): present when more objects follow; pass it back as `?cursor=`. */
+export const taskArtifactsView = z.object({ items: z.array(taskArtifact), next_cursor: z.string().nullable().optional() });
+export const taskArtifactsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(2048).optional(),
+  tenant: z.string().optional(),
+});
 
 // ---- task-worker protocol ---------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import * as events from './queries/events.js';
 import * as idempotency from './queries/idempotency.js';
 import * as leases from './queries/leases.js';
 import * as sandboxes from './queries/sandboxes.js';
+import * as taskClaim from './queries/task-claim.js';
 import * as taskLeasing from './queries/task-leasing.js';
 import * as tasks from './queries/tasks.js';
 import * as templates from './queries/templates.js';
@@ -42,7 +43,7 @@ export interface Store {
   readonly leases: Queries<typeof leases>;
   readonly workers: Queries<typeof workers>;
   readonly sandboxes: Queries<typeof sandboxes>;
-  readonly tasks: Queries<typeof tasks> & Queries<typeof taskLeasing>;
+  readonly tasks: Queries<typeof tasks> & Queries<typeof taskClaim> & Queries<typeof taskLeasing>;
   readonly tenants: Queries<typeof tenants>;
   readonly credentials: Queries<typeof credentials>;
   readonly templates: Queries<typeof templates>;
@@ -77,7 +78,7 @@ function bindStore(driver: Driver, ctx: QueryContext, clock: Clock): Store {
     leases: bindAll(ctx, leases),
     workers: bindAll(ctx, workers),
     sandboxes: bindAll(ctx, sandboxes),
-    tasks: { ...bindAll(ctx, tasks), ...bindAll(ctx, taskLeasing) },
+    tasks: { ...bindAll(ctx, tasks), ...bindAll(ctx, taskClaim), ...bindAll(ctx, taskLeasing) },
     tenants: bindAll(ctx, tenants),
     credentials: bindAll(ctx, credentials),
     templates: bindAll(ctx, templates),

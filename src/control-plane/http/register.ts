@@ -31,14 +31,19 @@ function handlerFor(cp: ControlPlane, route: RouteDef) {
     let principal: Principal = { kind: 'anonymous' };
     const rawParams = (req.params ?? {}) as Record<string, string | undefined>;
     try {
-      const creds = readCredentials(req.headers);
-      if (creds.kind === 'malformed') throw new Unauthorized('malformed credentials');
-      if (route.auth.kind !== 'public' && route.auth.kind !== 'signed') {
+      // Public and signed routes take no credentials, so whatever headers a client sends are ignored
+      // (a presigned URL carries its own authority; a stray Authorization header must not break it).
+      const credentialed = route.auth.kind !== 'public' && route.auth.kind !== 'signed';
+      if (credentialed) {
+        const creds = readCredentials(req.headers);
+        if (creds.kind === 'malformed') throw new Unauthorized('malformed credentials');
         principal = await authenticate(creds, cp.auth, cp.store);
         // /metrics takes its own token (checked by its handler), which is not an API key.
         if (creds.kind !== 'none' && principal.kind === 'anonymous' && route.auth.kind !== 'metrics') throw new Unauthorized('invalid credentials');
       }
-      limitRate(cp, principal, req, reply);
+      // Signed URLs are limited by their signature and expiry, not per address: a fleet of task
+      // workers behind one NAT must not share one bucket for artifact transfers.
+      if (route.auth.kind !== 'signed') limitRate(cp, principal, req, reply);
       const decision = authorize(route.auth, principal, rawParams);
       if (!decision.ok) throw decision.status === 401 ? new Unauthorized(decision.message) : new Forbidden(decision.message);
       const params = validate(route.params, rawParams, 'params');

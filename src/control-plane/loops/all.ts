@@ -7,6 +7,7 @@ import { EVENT_PRUNE_INTERVAL_MS, pruneEvents } from '../observability/retention
 import { startLeaderLoop } from './leader.js';
 import { startLivenessLoop } from './liveness.js';
 import { startSandboxLoops } from './sandboxes.js';
+import { startTaskLoops } from './tasks.js';
 import { runLoop } from './runner.js';
 
 export function startBackgroundLoops(cp: ControlPlane, signal: AbortSignal): Promise<void> {
@@ -14,6 +15,7 @@ export function startBackgroundLoops(cp: ControlPlane, signal: AbortSignal): Pro
   const liveness = startLivenessLoop(cp, signal, { shouldRun: leadership.shouldRun });
   // Pending placement and the TTL reaper are cheap and latency-sensitive: every replica runs them.
   const sandboxes = startSandboxLoops(cp, signal);
+  const tasks = startTaskLoops(cp, signal, { shouldRun: leadership.shouldRun });
   const housekeeping = runLoop({
     name: 'housekeeping',
     intervalMs: EVENT_PRUNE_INTERVAL_MS,
@@ -24,5 +26,5 @@ export function startBackgroundLoops(cp: ControlPlane, signal: AbortSignal): Pro
       await cp.store.idempotency.pruneIdempotencyKeys();
     },
   });
-  return Promise.all([leader, liveness, sandboxes, housekeeping]).then(() => undefined);
+  return Promise.all([leader, liveness, sandboxes, tasks, housekeeping]).then(() => undefined);
 }

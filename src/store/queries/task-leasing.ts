@@ -1,71 +1,17 @@
 /**
- * The fenced half of tasks: claim (lease), heartbeat, report, and the sweep that recovers expired
+ * The fenced half of tasks (after a claim, task-claim.ts): heartbeat, report, and the sweep that recovers expired
  * leases and deadlines. Each operation is one transaction whose first write is the lease check, so a
  * stale worker's write and the sweep's requeue can never both be applied.
  */
 import { sql } from 'kysely';
-import { LeaseConflict, LeaseLost } from '../../domain/errors.js';
+import { LeaseLost } from '../../domain/errors.js';
 import { decideLeaseExpiry, decideReport, type AttemptEnd } from '../../domain/tasks/decide.js';
 import { inTransaction, toJson, type QueryContext } from '../context.js';
-import type { ClaimedTask, ClaimRequest, Lease, TaskOutcome, TaskRecord, TaskSweepResult } from '../types.js';
-import { acquireLease, checkFence, renewLease } from './leases.js';
+import type { TaskOutcome, TaskRecord, TaskSweepResult } from '../types.js';
+import { checkFence, renewLease } from './leases.js';
 import { toTask } from './tasks.js';
 
 const taskRef = (id: string) => ({ type: 'task', id }) as const;
-
-export async function claimTasks(ctx: QueryContext, req: ClaimRequest): Promise<ClaimedTask[]> {
-  if (req.kinds.length === 0 || req.max <= 0) return [];
-  return inTransaction(ctx, async (tx) => {
-    const now = tx.now();
-    let q = tx.db
-      .selectFrom('tasks')
-      .select('id')
-      .where('state', '=', 'queued')
-      .where('kind', 'in', req.kinds)
-      .where('run_after', '<=', now)
-      .where('deadline_at', '>', now);
-    // A pinned task goes only to a worker running exactly that code version.
-    q = req.codeVersion === null
-      ? q.where('code_version', 'is', null)
-      : q.where((eb) => eb.or([eb('code_version', 'is', null), eb('code_version', '=', req.codeVersion)]));
-    q = q.orderBy('priority', 'desc').orderBy('run_after').orderBy('id').limit(req.max);
-    // Concurrent claimers skip each other's rows instead of queueing behind them.
-    if (tx.driver.rowLocks) q = q.forUpdate().skipLocked();
-    const candidates = await q.execute();
-    const claimed: ClaimedTask[] = [];
-    for (const { id } of candidates) {
-      let lease: Lease;
-      try {
-        lease = await acquireLease(tx, taskRef(id), req.workerId, req.leaseTtlMs);
-      } catch (err) {
-        if (err instanceof LeaseConflict) continue; // a previous attempt's lease is somehow still live
-        throw err;
-      }
-      const row = await tx.db
-        .updateTable('tasks')
-        .set({
-          state: 'leased',
-          attempt: sql<number>`attempt + 1`,
-          worker_id: req.workerId,
-          generation: lease.generation,
-          started_at: now,
-          first_started_at: sql<number>`COALESCE(first_started_at, ${now})`,
-          updated_at: now,
-        })
-        .where('id', '=', id)
-        .where('state', '=', 'queued')
-        .returningAll()
-        .executeTakeFirst();
-      if (!row) throw new Error(`task ${id} changed state inside its claim transaction`);
-      await tx.db
-        .insertInto('task_attempts')
-        .values({ task_id: id, attempt: Number(row.attempt), worker_id: req.workerId, generation: lease.generation, started_at: now })
-        .execute();
-      claimed.push({ task: toTask(row), lease });
-    }
-    return claimed;
-  });
-}
 
 export interface TaskHeartbeat {
   leaseExpiresAt: number;
@@ -135,7 +81,9 @@ export async function reportTask(ctx: QueryContext, taskId: string, workerId: st
       attempt: Number(current.attempt),
       maxAttempts: Number(current.max_attempts),
       retryBackoffMs: Number(current.retry_backoff_ms),
-      cancelRequested: false, // the worker's own report wins over a pending cancel: it finished first
+      // A success reported after a cancel request still wins (the work is done); a failure does not
+      // retry a task the caller asked to cancel: it ends cancelled.
+      cancelRequested: Number(current.cancel_requested) !== 0,
     };
     const decision = decideReport(
       facts,
@@ -158,6 +106,75 @@ export async function reportTask(ctx: QueryContext, taskId: string, workerId: st
       .where('attempt', '=', Number(current.attempt))
       .execute();
     return { task: toTask(row), replay: false };
+  });
+}
+
+/**
+ * The read-only fence of a worker request that writes nothing here but hands out access (a presigned
+ * URL): the task is leased to `workerId` at `generation`, its lease is live and its deadline has not
+ * passed, all in one statement by the store clock. Otherwise LeaseLost.
+ */
+export async function checkTaskFence(ctx: QueryContext, taskId: string, workerId: string, generation: number): Promise<TaskRecord> {
+  const now = ctx.now();
+  const row = await ctx.db
+    .selectFrom('tasks')
+    .innerJoin('leases', (join) => join.on('leases.resource_type', '=', 'task').onRef('leases.resource_id', '=', 'tasks.id'))
+    .selectAll('tasks')
+    .where('tasks.id', '=', taskId)
+    .where('tasks.state', '=', 'leased')
+    .where('tasks.generation', '=', generation)
+    .where('tasks.worker_id', '=', workerId)
+    .where('tasks.deadline_at', '>', now)
+    .where('leases.holder_id', '=', workerId)
+    .where('leases.generation', '=', generation)
+    .where('leases.expires_at', '>', now)
+    .executeTakeFirst();
+  if (!row) throw new LeaseLost(`task/${taskId}`);
+  return toTask(row);
+}
+
+/**
+ * Give back a claim its worker never received (the lease request's client hung up while the claim
+ * committed): the task is queued again at once, the attempt is not counted, and the lease is expired
+ * so the generation sequence continues (the next claim gets generation + 1). Fenced like a report;
+ * false when the claim is no longer this worker's to give back.
+ */
+export async function abandonClaim(ctx: QueryContext, taskId: string, workerId: string, generation: number): Promise<boolean> {
+  return inTransaction(ctx, async (tx) => {
+    try {
+      await checkFence(tx, taskRef(taskId), workerId, generation);
+    } catch (err) {
+      if (err instanceof LeaseLost) return false;
+      throw err;
+    }
+    const now = tx.now();
+    // The previous attempt's start, or null when this was the first: SET expressions see the old row.
+    const previousStart = sql<number | null>`(SELECT a.started_at FROM task_attempts a WHERE a.task_id = tasks.id AND a.attempt = tasks.attempt - 1)`;
+    const row = await tx.db
+      .updateTable('tasks')
+      .set({
+        state: 'queued',
+        attempt: sql<number>`attempt - 1`,
+        worker_id: null,
+        started_at: previousStart,
+        first_started_at: sql<number | null>`CASE WHEN attempt = 1 THEN NULL ELSE first_started_at END`,
+        updated_at: now,
+      })
+      .where('id', '=', taskId)
+      .where('state', '=', 'leased')
+      .where('generation', '=', generation)
+      .returning('attempt')
+      .executeTakeFirst();
+    if (!row) return false;
+    await tx.db.deleteFrom('task_attempts').where('task_id', '=', taskId).where('generation', '=', generation).execute();
+    await tx.db
+      .updateTable('leases')
+      .set({ expires_at: now, renewed_at: now })
+      .where('resource_type', '=', 'task')
+      .where('resource_id', '=', taskId)
+      .where('generation', '=', generation)
+      .execute();
+    return true;
   });
 }
 

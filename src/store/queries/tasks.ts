@@ -87,6 +87,13 @@ export async function getTask(ctx: QueryContext, scope: TenantScope, id: string)
   return row ? toTask(row) : undefined;
 }
 
+/** Several tasks at once (the sweep's events); missing or out-of-scope ids are simply absent. */
+export async function getTasksByIds(ctx: QueryContext, scope: TenantScope, ids: string[]): Promise<TaskRecord[]> {
+  if (ids.length === 0) return [];
+  const rows = await scoped(ctx.db.selectFrom('tasks').selectAll().where('id', 'in', ids), scope).execute();
+  return rows.map(toTask);
+}
+
 /** Newest first. */
 export async function listTasks(ctx: QueryContext, scope: TenantScope, filter: TaskFilter, page: PageRequest): Promise<Page<TaskRecord>> {
   const before = decodeCursor<string>(page.cursor, 'string');

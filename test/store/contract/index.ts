@@ -6,12 +6,14 @@ import { leaseContract } from './leases.js';
 import { recordsContract } from './records.js';
 import { sandboxesExtraContract } from './sandboxes-extra.js';
 import { taskContract } from './tasks.js';
+import { tasksExtraContract } from './tasks-extra.js';
 import { tenancyContract } from './tenancy.js';
 import { workersExtraContract } from './workers-extra.js';
 
 export function storeContract(fixture: StoreFixture): void {
   leaseContract(fixture);
   taskContract(fixture);
+  tasksExtraContract(fixture);
   fleetContract(fixture);
   tenancyContract(fixture);
   recordsContract(fixture);

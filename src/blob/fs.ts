@@ -186,12 +186,16 @@ export class FsBlobStore implements BlobStore {
     // A raw descriptor rather than a FileHandle: a FileHandle's close() waits for its streams to
     // close, and we must keep the file open after the stream finishes, to fsync it.
     const fd = await fsOpen(tmpPath, 'wx', 0o600);
+    const out = createWriteStream(tmpPath, { fd, autoClose: false });
     try {
-      await pipeline(body, digest, createWriteStream(tmpPath, { fd, autoClose: false }), { signal });
+      await pipeline(body, digest, out, { signal });
       await fsync(fd);
       return (await fstat(fd, { bigint: true })).ino.toString();
     } finally {
-      await fsClose(fd);
+      // When the pipeline fails, Node destroys the stream, which closes the descriptor even with
+      // autoClose off. Closing it again could close a number already reused by another upload, a
+      // socket or the database file, so close only what is still open.
+      if (!out.destroyed) await fsClose(fd);
     }
   }
 

@@ -10,6 +10,7 @@ import { registerUp } from './commands/up.js';
 import { registerServe } from './commands/serve.js';
 import { registerSandbox } from './commands/sandbox.js';
 import { registerTemplate } from './commands/template.js';
+import { registerTask } from './commands/task.js';
 import { registerWorkers } from './commands/workers.js';
 import { registerLeases } from './commands/leases.js';
 import { registerKeys } from './commands/keys.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerSandbox(program);
   registerTemplate(program);
+  registerTask(program);
   registerWorkers(program);
   registerLeases(program);
   registerKeys(program);

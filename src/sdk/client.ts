@@ -13,6 +13,7 @@ import { DroverApiError, DroverConnectionError } from './errors.js';
 import { eventsApi, type EventsApi } from './events.js';
 import { createTransport, type Transport } from './http.js';
 import { sandboxesApi, templatesApi, type SandboxesApi, type TemplatesApi } from './sandboxes.js';
+import { tasksApi, type TasksApi } from './tasks.js';
 import type { CallOptions, Diagnostics, Health, OwnQuotaView, Ready, TenantCallOptions } from './types.js';
 import { leasesApi, workersApi, type LeasesApi, type WorkersApi } from './workers.js';
 
@@ -41,6 +42,7 @@ export interface DroverClient {
   leases: LeasesApi;
   sandboxes: SandboxesApi;
   templates: TemplatesApi;
+  tasks: TasksApi;
   keys: KeysApi;
   workerTokens: WorkerTokensApi;
   tenants: TenantsApi;
@@ -61,6 +63,7 @@ export function createClient(o: ClientOptions): DroverClient {
     leases: leasesApi(t),
     sandboxes: sandboxesApi(t),
     templates: templatesApi(t),
+    tasks: tasksApi(t),
     keys: keysApi(t),
     workerTokens: workerTokensApi(t),
     tenants: tenantsApi(t),

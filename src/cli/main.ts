@@ -8,6 +8,7 @@ import { registerConfig } from './commands/config.js';
 import { registerDb } from './commands/db.js';
 import { registerUp } from './commands/up.js';
 import { registerServe } from './commands/serve.js';
+import { registerWorker } from './commands/worker.js';
 import { registerSandbox } from './commands/sandbox.js';
 import { registerTemplate } from './commands/template.js';
 import { registerTask } from './commands/task.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerUp(program);
   registerServe(program);
+  registerWorker(program);
   registerSandbox(program);
   registerTemplate(program);
   registerTask(program);

@@ -30,12 +30,16 @@ export function registerServe(program: Command): void {
         process.stdout.write(`drover: admin API key (shown once; also in ${server.bootstrapKey.file}):\n  ${server.bootstrapKey.key}\n`);
       }
       await new Promise<void>((resolveStop) => {
+        let stopping = false;
+        // `on`, not `once`: a repeated signal must not kill the process mid-shutdown.
         const stop = () => {
+          if (stopping) return;
+          stopping = true;
           process.stdout.write('drover: shutting down\n');
           void server.stop().then(resolveStop);
         };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
       });
     });
 }

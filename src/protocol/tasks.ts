@@ -99,7 +99,11 @@ export const leaseTasksRequest = z.strictObject({
 });
 export type LeaseTasksRequest = z.input<typeof leaseTasksRequest>;
 
-export const taskLease = z.object({ generation: z.number().int(), expires_at: z.string() });
+/**
+ * `server_time` is the control plane's clock when it wrote `expires_at`: a worker compares the two, not
+ * `expires_at` with its own clock, so a worker whose clock is off by minutes still plans correctly.
+ */
+export const taskLease = z.object({ generation: z.number().int(), expires_at: z.string(), server_time: z.string().optional() });
 /** Keys the worker may presign: everything under `prefix`, until `expires_at` (the task's deadline). */
 export const taskGrant = z.object({ prefix: z.string(), expires_at: z.string() });
 
@@ -110,7 +114,7 @@ export type LeaseTasksReply = z.infer<typeof leaseTasksReply>;
 
 export const taskHeartbeatRequest = z.strictObject({ generation: z.number().int().positive(), progress: z.unknown().optional() });
 export type TaskHeartbeatRequest = z.input<typeof taskHeartbeatRequest>;
-export const taskHeartbeatReply = z.object({ lease_expires_at: z.string(), cancel: z.boolean() });
+export const taskHeartbeatReply = z.object({ lease_expires_at: z.string(), cancel: z.boolean(), server_time: z.string().optional() });
 export type TaskHeartbeatReply = z.infer<typeof taskHeartbeatReply>;
 
 export const taskOutcome = z.discriminatedUnion('status', [

@@ -45,7 +45,7 @@ export function toTaskView(t: TaskRecord): TaskView {
 export function toLeasedTask(c: ClaimedTask): LeasedTask {
   return {
     task: toTaskView(c.task),
-    lease: { generation: c.lease.generation, expires_at: toRfc3339(c.lease.expiresAt) },
+    lease: { generation: c.lease.generation, expires_at: toRfc3339(c.lease.expiresAt), server_time: toRfc3339(c.lease.renewedAt) },
     grant: { prefix: taskPrefix(c.task.id), expires_at: toRfc3339(c.task.deadlineAt) },
   };
 }

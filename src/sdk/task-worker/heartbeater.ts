@@ -3,6 +3,7 @@
  * handler awaiting something slow (a child process, a download, a long sleep) cannot delay a
  * heartbeat. Every decision is `planHeartbeat(state, now)`; this file only performs it.
  */
+import { serverToLocal } from './server-time.js';
 import type { Clock } from '../../domain/clock.js';
 import { classifyFailure } from './errors.js';
 import {
@@ -96,7 +97,9 @@ export function startHeartbeater(o: HeartbeaterOptions): Heartbeater {
       const body = plan.progress ? { generation: o.generation, progress: plan.progress.value } : { generation: o.generation };
       const reply = await o.protocol.heartbeat(o.taskId, body, t.signal);
       if (ended) return;
-      state = markAcked(state, Date.parse(reply.lease_expires_at), o.clock.now(), o.bounds);
+      const now = o.clock.now();
+      // The new expiry in this worker's clock, by the server's own "now" in the same reply.
+      state = markAcked(state, serverToLocal(reply.server_time, now)(Date.parse(reply.lease_expires_at)), now, o.bounds);
       // A cancel that arrives after the handler finished is moot: its result wins (it finished first).
       if (reply.cancel && !state.finishing) o.onCancel();
     } catch (err) {

@@ -3,6 +3,7 @@
  * decision (outcome.ts) and the report. The order after the handler settles is fixed — decide, final
  * heartbeat, report — so a lease lost at any point before the report means nothing is reported.
  */
+import { serverToLocal } from './server-time.js';
 import type { Clock } from '../../domain/clock.js';
 import type { LeasedTask, TaskOutcomeWire } from '../../protocol/tasks.js';
 import { DroverApiError } from '../errors.js';
@@ -45,12 +46,17 @@ export interface RunningTask {
 }
 
 export function runTask(leased: LeasedTask, handler: TaskHandler, d: RunDeps): RunningTask {
+  // Server times become local ones by the offset between the two clocks at receipt (fault item 11: a
+  // worker whose clock is minutes off must neither abort at once nor hold a lease it has lost).
+  const toLocal = serverToLocal(leased.lease.server_time, d.clock.now());
   const info = taskInfo(leased);
+  // The deadline on this worker's clock, for its own checks; handlers see the task's real deadline.
+  const localDeadline = toLocal(info.deadline.getTime());
   const controller = new AbortController();
   let handlerSettled = false;
   let aborted: AbortReason | undefined;
 
-  const pastDeadline = () => d.clock.now() >= info.deadline.getTime();
+  const pastDeadline = () => d.clock.now() >= localDeadline;
   const abort = (reason: AbortReason) => {
     if (handlerSettled || aborted) return;
     aborted = reason;
@@ -66,7 +72,7 @@ export function runTask(leased: LeasedTask, handler: TaskHandler, d: RunDeps): R
     bounds: d.bounds,
     taskId: info.id,
     generation: info.generation,
-    leaseExpiresAt: Date.parse(leased.lease.expires_at),
+    leaseExpiresAt: toLocal(Date.parse(leased.lease.expires_at)),
     onCancel: () => abort(pastDeadline() ? { kind: 'deadline' } : { kind: 'cancelled' }),
     // Past the deadline the sweep ends the lease along with the task: that loss is the deadline's.
     onLeaseLost: () => abort(pastDeadline() ? { kind: 'deadline' } : { kind: 'lease_lost' }),
@@ -175,3 +181,4 @@ function taskInfo(l: LeasedTask): TaskInfo {
     generation: l.lease.generation,
   };
 }
+

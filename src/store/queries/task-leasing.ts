@@ -17,6 +17,8 @@ export interface TaskHeartbeat {
   leaseExpiresAt: number;
   /** Cancellation was requested, or the deadline passed: the handler should stop. */
   cancel: boolean;
+  /** The store clock when the lease was renewed. */
+  serverTime: number;
 }
 
 /** Extends the lease (never the deadline) and records progress; fenced by generation. */
@@ -40,7 +42,7 @@ export async function heartbeatTask(
       .returning(['cancel_requested', 'deadline_at'])
       .executeTakeFirst();
     if (!row) throw new LeaseLost(`task/${taskId}`);
-    return { leaseExpiresAt: lease.expiresAt, cancel: Number(row.cancel_requested) !== 0 || Number(row.deadline_at) <= lease.renewedAt };
+    return { leaseExpiresAt: lease.expiresAt, serverTime: lease.renewedAt, cancel: Number(row.cancel_requested) !== 0 || Number(row.deadline_at) <= lease.renewedAt };
   });
 }
 

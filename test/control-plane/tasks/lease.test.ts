@@ -60,7 +60,7 @@ describe('tasks: lease', () => {
     assert.equal(top.task.state, 'leased');
     assert.equal(top.task.worker_id, 'w-batch');
     assert.equal(top.task.attempt, 1);
-    assert.deepEqual(top.lease, { generation: 1, expires_at: new Date(now + 20_000).toISOString() });
+    assert.deepEqual(top.lease, { generation: 1, expires_at: new Date(now + 20_000).toISOString(), server_time: new Date(now).toISOString() });
     assert.deepEqual(top.grant, { prefix: `tasks/${high.id}/`, expires_at: high.deadline });
     assert.ok(!first.some((l) => l.task.id === low.id));
     const rest = await h.leaseOk('w-batch-2', [kind], { max: 10 });

@@ -115,6 +115,31 @@ describe('task worker: against a real control plane', () => {
     assert.ok(beats.length >= 6, `heartbeated through the wait (${beats.length})`);
   });
 
+  for (const skewMs of [5 * 60_000, -5 * 60_000]) {
+    it(`works with its clock ${skewMs > 0 ? 'ahead' : 'behind'} by 5 minutes (times are judged against the server's)`, async () => {
+      const kind = `it.skew${skewMs > 0 ? 'ahead' : 'behind'}`;
+      const { worker, recorder } = started(
+        startWorker(cp, {
+          clock: { now: () => Date.now() + skewMs },
+          handlers: {
+            [kind]: async (_input, ctx) => {
+              await delay(LEASE_TTL * 2);
+              return { aborted: ctx.signal.aborted };
+            },
+          },
+        }),
+      );
+      await worker.start();
+      const s = await submit(kind, null);
+      const t = await finished(s.id);
+      assert.equal(t.state, 'succeeded', JSON.stringify(t.error));
+      assert.deepEqual(t.output, { aborted: false });
+      assert.equal(t.attempt, 1, 'the lease was kept through two TTLs: no second attempt');
+      const beats = recorder.of('heartbeat').filter((c) => c.url.includes(s.id) && c.status === 200);
+      assert.ok(beats.length >= 3, `heartbeated at the lease's pace (${beats.length})`);
+    });
+  }
+
   it('a cancel through the API reaches the handler at its next heartbeat, and the task ends cancelled', async () => {
     const reasons: AbortReason[] = [];
     const inHandler = gate<string>();

@@ -10,5 +10,5 @@ import { fenced } from './fenced.js';
 
 export async function heartbeatTask(cp: ControlPlane, workerId: string, taskId: string, body: TaskHeartbeatRequest): Promise<TaskHeartbeatReply> {
   const hb = await fenced(cp, 'task_heartbeat', () => cp.store.tasks.heartbeatTask(taskId, workerId, body.generation, cp.config.tasks.lease_ttl, body.progress));
-  return { lease_expires_at: toRfc3339(hb.leaseExpiresAt), cancel: hb.cancel };
+  return { lease_expires_at: toRfc3339(hb.leaseExpiresAt), cancel: hb.cancel, server_time: toRfc3339(hb.serverTime) };
 }

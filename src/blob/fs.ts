@@ -174,10 +174,10 @@ export class FsBlobStore implements BlobStore {
     return { items: page, nextCursor: encodeKeyCursor(page[page.length - 1]!.key) };
   }
 
-  async presign(op: PresignOp, key: string, ttlMs: number): Promise<PresignResult> {
+  async presign(op: PresignOp, key: string, ttlMs: number, opts: { notAfter?: number } = {}): Promise<PresignResult> {
     const k = normalizeKey(key);
     const method = op === 'put' ? 'PUT' : 'GET';
-    const expiresAt = this.opts.clock.now() + capTtl(ttlMs, this.opts.maxUrlTtlMs);
+    const expiresAt = Math.min(this.opts.clock.now() + capTtl(ttlMs, this.opts.maxUrlTtlMs), opts.notAfter ?? Number.POSITIVE_INFINITY);
     return { url: buildSignedUrl(typeof this.opts.publicBaseUrl === 'function' ? this.opts.publicBaseUrl() : this.opts.publicBaseUrl, method, k, expiresAt, this.opts.signingKey), expiresAt, method };
   }
 

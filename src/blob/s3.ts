@@ -147,12 +147,12 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async presign(op: PresignOp, key: string, ttlMs: number): Promise<PresignResult> {
+  async presign(op: PresignOp, key: string, ttlMs: number, opts: { notAfter?: number } = {}): Promise<PresignResult> {
     const k = normalizeKey(key);
-    const ttl = capTtl(ttlMs, this.opts.maxUrlTtlMs, S3_MAX_URL_TTL_MS);
     // SigV4 counts whole seconds from X-Amz-Date, which itself has whole-second precision.
-    const expiresIn = Math.max(1, Math.floor(ttl / 1000));
     const signedAt = Math.floor(this.opts.clock.now() / 1000) * 1000;
+    const ttl = Math.min(capTtl(ttlMs, this.opts.maxUrlTtlMs, S3_MAX_URL_TTL_MS), (opts.notAfter ?? Number.POSITIVE_INFINITY) - signedAt);
+    const expiresIn = Math.max(1, Math.floor(ttl / 1000));
     const command =
       op === 'put'
         ? new PutObjectCommand({ Bucket: this.bucket, Key: k })

@@ -98,8 +98,11 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** Objects whose key starts with `prefix` (a plain string prefix, as in S3; '' lists everything). */
   list(prefix: string, opts?: ListOptions): Promise<ListResult>;
-  /** A URL that lets its bearer do exactly `op` on `key` until it expires; ttl is capped by config. */
-  presign(op: PresignOp, key: string, ttlMs: number): Promise<PresignResult>;
+  /**
+   * A URL that lets its bearer do exactly `op` on `key` until it expires; ttl is capped by config, and
+   * by `notAfter` (absolute ms), judged with the same clock reading that dates the URL.
+   */
+  presign(op: PresignOp, key: string, ttlMs: number, opts?: { notAfter?: number }): Promise<PresignResult>;
   /**
    * Present only on drivers whose presigned URLs point at the control plane itself (fs): the blob
    * route asks it whether a request's URL is genuine. S3 checks its own URLs.

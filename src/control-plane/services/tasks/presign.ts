@@ -21,6 +21,7 @@ export async function presignTaskObject(cp: ControlPlane, workerId: string, task
     cp.metrics.fencedRejected.inc({ kind: 'task_presign' });
     throw new LeaseLost(`task/${taskId}`, { reason: 'deadline_passed' });
   }
-  const signed = await cp.blobs.presign(body.op, key, ttl);
+  // notAfter: the deadline is the hard cap, judged with the same clock reading that dates the URL.
+  const signed = await cp.blobs.presign(body.op, key, ttl, { notAfter: task.deadlineAt });
   return { url: signed.url, method: signed.method, expires_at: toRfc3339(signed.expiresAt), key };
 }

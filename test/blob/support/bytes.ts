@@ -1,6 +1,7 @@
 /** Byte helpers for the blob tests: deterministic bodies, digests, and sources that die mid-way. */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { xorshiftBytes } from '../../support/bytes.js';
 
 export const MiB = 1024 * 1024;
 
@@ -20,19 +21,9 @@ export function allByteValues(): Buffer {
   return Buffer.concat([up, Buffer.from(up).reverse()]);
 }
 
-/** Deterministic pseudo-random bytes (xorshift32), so a failure reproduces. */
+/** Deterministic pseudo-random bytes, so a failure reproduces. */
 export function pseudoRandom(size: number, seed = 0x9e3779b9): Buffer {
-  const out = Buffer.alloc(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
+  return xorshiftBytes(size, seed);
 }
 
 /** Streams `data` in uneven chunks, so no driver can rely on chunk boundaries lining up with anything. */

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { ExitInfo, ProcessOptions, Provider, SandboxProcess, SpawnRequest } from '../../../../src/worker/providers/types.js';
+import { xorshiftBytes } from '../../../support/bytes.js';
 
 export const MiB = 1024 * 1024;
 /** Bound on any single wait. Generous: the machine is shared and loaded; this only turns hangs into failures. */
@@ -135,19 +136,9 @@ export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Deterministic pseudo-random bytes (xorshift32), so a failure reproduces. */
+/** Deterministic pseudo-random bytes, so a failure reproduces. */
 export function pseudoRandom(size: number, seed = 0x2545f491): Buffer {
-  const out = Buffer.alloc(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
+  return xorshiftBytes(size, seed);
 }
 
 /** Live (non-zombie) host processes whose argv is exactly `argv`, seen from the host's /proc. */
